@@ -715,6 +715,10 @@ fn validate_destination(d: &DestinationConfig, ctx: &Interp<'_>) -> Result<()> {
                 ("endpoint", d.endpoint.is_some()),
                 ("link_ttl", d.link_ttl.is_some()),
                 ("sse", d.sse.is_some()),
+                ("prefix", d.prefix.is_some()),
+                ("region", d.region.is_some()),
+                ("kms_key_id", d.kms_key_id.is_some()),
+                ("part_size", d.part_size.is_some()),
             ] {
                 if set {
                     return Err(ctx.error(
@@ -730,6 +734,20 @@ fn validate_destination(d: &DestinationConfig, ctx: &Interp<'_>) -> Result<()> {
             }
             if let Some(ttl) = &d.link_ttl {
                 link_ttl(ttl).map_err(|e| ctx.error("destination.link_ttl", &e))?;
+            }
+            if d.path.is_some() {
+                return Err(ctx.error(
+                    "destination.path",
+                    "does not apply to an s3 destination (receipt and notice go to --out)",
+                ));
+            }
+            if let Some(e) = d.endpoint.as_deref().filter(|e| !e.is_empty()) {
+                if !(e.starts_with("http://") || e.starts_with("https://")) {
+                    return Err(ctx.error(
+                        "destination.endpoint",
+                        &format!("'{e}' must be a URL such as \"https://s3.example.com\""),
+                    ));
+                }
             }
             match d.sse.as_deref() {
                 None | Some("AES256") => {
@@ -912,6 +930,36 @@ mod tests {
         assert!(link_ttl("8d").unwrap_err().contains("7 days"));
         assert!(link_ttl("0s").is_err());
         assert!(parse_duration("7 days").is_err());
+    }
+
+    #[test]
+    fn s3_destination_keys_are_checked() {
+        let dest = |extra: &str| {
+            parse(&format!(
+                "{BASE}[destination]\ntype = \"s3\"\nbucket = \"b\"\n{extra}"
+            ))
+        };
+        assert!(dest("endpoint = \"http://127.0.0.1:9000\"\nlink_ttl = \"7d\"\n").is_ok());
+        let err = dest("link_ttl = \"8d\"\n").unwrap_err().to_string();
+        assert!(
+            err.contains("destination.link_ttl") && err.contains("7 days"),
+            "{err}"
+        );
+        let err = dest("endpoint = \"127.0.0.1:9000\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("destination.endpoint"), "{err}");
+        let err = dest("part_size = \"1MiB\"\n").unwrap_err().to_string();
+        assert!(err.contains("5MiB"), "{err}");
+        let err = parse(&format!(
+            "{BASE}[destination]\ntype = \"local\"\nprefix = \"x/\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("does not apply to a local destination"),
+            "{err}"
+        );
     }
 
     #[test]

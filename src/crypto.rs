@@ -263,17 +263,84 @@ pub const MAX_SCRYPT_WORK_FACTOR: u8 = 22;
 
 /// Opens an age stream (binary or armored) for reading plaintext. Errors are verification
 /// failures (exit 3): wrong key, wrong passphrase, damaged header.
-pub fn decrypt<R: BufRead>(input: R, identities: &Identities) -> Result<Box<dyn Read + Send>>
-where
-    R: Send + 'static,
-{
+pub fn decrypt<R: BufRead + Send + 'static>(
+    input: R,
+    identities: &Identities,
+) -> Result<Box<dyn Read + Send>> {
     let armored = ArmoredReader::new(input);
     let decryptor = age::Decryptor::new_buffered(armored).map_err(|e| {
         Error::Verify(format!(
             "not an age-encrypted file, or its header is damaged: {e}"
         ))
     })?;
-    let reader = match identities {
+    let reader = open_stream(decryptor, identities)?;
+    Ok(Box::new(reader))
+}
+
+/// A decrypted archive that can be read and seeked without any plaintext on disk: the zip
+/// reader needs the central directory at the end, and age's `StreamReader` seeks by
+/// re-decrypting the chunk that holds the target position.
+pub type SeekablePlaintext = age::stream::StreamReader<BufReader<fs::File>>;
+
+/// The first line of an ASCII-armored age file.
+const ARMOR_BEGIN: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
+
+/// Opens an age file (binary or armored) for seekable reading of its plaintext.
+///
+/// Armored input is first de-armored into an anonymous temporary file: that file holds the
+/// binary age *ciphertext* only (never plaintext), and lets seeks jump to a chunk instead of
+/// re-reading the armor from the start each time. Errors about keys and passphrases are
+/// verification failures (exit 3); I/O errors are runtime errors.
+pub fn decrypt_file_seekable(path: &Path, identities: &Identities) -> Result<SeekablePlaintext> {
+    let mut file = fs::File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let mut head = [0u8; 64];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = file
+            .read(&mut head[filled..])
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    let start = head[..filled]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(filled);
+    let armored = head[start..filled].starts_with(ARMOR_BEGIN);
+    io::Seek::seek(&mut file, io::SeekFrom::Start(0))
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    let binary = if armored {
+        let mut dearmored = tempfile::tempfile()
+            .map_err(|e| Error::runtime(format!("cannot create a temporary file: {e}")))?;
+        let mut reader = ArmoredReader::new(BufReader::new(file));
+        io::copy(&mut reader, &mut dearmored).map_err(|e| {
+            Error::Verify(format!(
+                "{}: the ASCII armor is damaged ({e}); ask the sender for a new copy",
+                path.display()
+            ))
+        })?;
+        io::Seek::seek(&mut dearmored, io::SeekFrom::Start(0))
+            .map_err(|e| Error::runtime(format!("cannot rewind a temporary file: {e}")))?;
+        dearmored
+    } else {
+        file
+    };
+    let decryptor = age::Decryptor::new_buffered(BufReader::new(binary)).map_err(|e| {
+        Error::Verify(format!(
+            "{}: not an age-encrypted file, or its header is damaged: {e}",
+            path.display()
+        ))
+    })?;
+    open_stream(decryptor, identities)
+}
+
+fn open_stream<R: Read>(
+    decryptor: age::Decryptor<R>,
+    identities: &Identities,
+) -> Result<age::stream::StreamReader<R>> {
+    match identities {
         Identities::Keys(ids) => {
             if decryptor.is_scrypt() {
                 return Err(Error::Verify(
@@ -282,7 +349,7 @@ where
             }
             decryptor
                 .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
-                .map_err(|e| Error::Verify(decrypt_message(e)))?
+                .map_err(|e| Error::Verify(decrypt_message(e)))
         }
         Identities::Passphrase(secret) => {
             if !decryptor.is_scrypt() {
@@ -294,10 +361,16 @@ where
             id.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
             decryptor
                 .decrypt(std::iter::once(&id as &dyn age::Identity))
-                .map_err(|e| Error::Verify(decrypt_message(e)))?
+                .map_err(|e| match e {
+                    age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
+                        Error::Verify(
+                            "wrong passphrase (or the archive header was modified); check the passphrase you were given".into(),
+                        )
+                    }
+                    other => Error::Verify(decrypt_message(other)),
+                })
         }
-    };
-    Ok(Box::new(reader))
+    }
 }
 
 fn decrypt_message(e: age::DecryptError) -> String {

@@ -28,7 +28,7 @@ use crate::keyed::IdentifierHasher;
 use crate::receipt::{
     ArchiveInfo, NoticeContext, NoticeSource, Receipt, ReceiptIdentifier, ReceiptSource,
 };
-use crate::records::{Columns, CsvTableWriter, JsonArrayWriter, Record};
+use crate::records::{Columns, CsvTableWriter, Record};
 use crate::sources::{self, Attachment, BuildContext, Source};
 use crate::spill::{Spill, SpillKey};
 use crate::subject::{self, IdentifierSet, Normalizer};
@@ -124,9 +124,16 @@ pub fn resolve_recipients(
     for f in &args.recipients_files {
         keys.extend(crypto::read_recipients_file(f)?);
     }
-    let work_factor = std::env::var("DSAR_SCRYPT_WORK_FACTOR")
-        .ok()
-        .and_then(|v| v.parse::<u8>().ok());
+    // A fixed work factor like the Go age CLI's (18): the age crate would calibrate to about
+    // a second of this machine's time, which on a fast server exceeds what the browser page
+    // (age-encryption refuses more than 20) and slow phones can open.
+    let work_factor = Some(
+        std::env::var("DSAR_SCRYPT_WORK_FACTOR")
+            .ok()
+            .and_then(|v| v.parse::<u8>().ok())
+            .filter(|n| (10..=20).contains(n))
+            .unwrap_or(18),
+    );
     if args.passphrase {
         if !keys.is_empty() {
             return Err(Error::Usage(
@@ -450,14 +457,7 @@ fn write_payload<W: Write>(
         if let Some(spill) = collector.spills[i].as_mut() {
             let columns = spill.columns().clone();
             let path = format!("records/{}.json", cfg.name);
-            let entry = bag.add_payload(&path, |w| {
-                let mut json = JsonArrayWriter::new(w)?;
-                for record in spill.read(key)? {
-                    json.write(&record?)?;
-                }
-                json.finish()?;
-                Ok(())
-            })?;
+            let entry = bag.add_payload_threaded(&path, |w| spill.write_json_array(key, w))?;
             report.files.push(file_report(&entry, "json"));
 
             let total = spill.count();
@@ -469,10 +469,12 @@ fn write_payload<W: Write>(
                 } else {
                     format!("records/{}.part-{part:04}.csv", cfg.name)
                 };
-                let entry = bag.add_payload(&path, |w| {
-                    let mut csv = CsvTableWriter::new(w, &columns)?;
+                let records = &mut records;
+                let columns = &columns;
+                let entry = bag.add_payload_threaded(&path, move |w| {
+                    let mut csv = CsvTableWriter::new(w, columns)?;
                     for record in records.by_ref().take(rows_per_file as usize) {
-                        csv.write(&record?, &columns)?;
+                        csv.write(&record?, columns)?;
                     }
                     csv.finish()?;
                     Ok(())
@@ -594,6 +596,7 @@ fn write_companions(
     let open_page = crate::receive::open_page::write_beside(out_dir)?;
     let notice_source = |s: &SourceReport| NoticeSource {
         name: s.name.clone(),
+        kind: s.kind.clone(),
         category: s.category.clone(),
         record_count: s.record_count,
         status: s.status.clone(),

@@ -99,6 +99,9 @@ impl Receipt {
 pub struct NoticeSource {
     /// Source name.
     pub name: String,
+    /// Source type (`files` sources count files, not records).
+    #[serde(rename = "type")]
+    pub kind: String,
     /// Category.
     pub category: Option<String>,
     /// Records found.

@@ -102,11 +102,7 @@ impl Spill {
         Ok(())
     }
 
-    /// Reads the records back in order.
-    pub fn read<'a>(
-        &'a mut self,
-        key: &SpillKey,
-    ) -> Result<impl Iterator<Item = Result<Record>> + 'a> {
+    fn plaintext(&mut self, key: &SpillKey) -> Result<BufReader<Box<dyn io::Read + Send + '_>>> {
         self.seal()?;
         let file = self.file.as_mut().expect("sealed above");
         file.rewind()
@@ -117,7 +113,15 @@ impl Spill {
         let plain = decryptor
             .decrypt(iter::once(&key.identity as &dyn age::Identity))
             .context(|| "cannot decrypt a temporary file".into())?;
-        let mut lines = BufReader::with_capacity(256 * 1024, plain);
+        Ok(BufReader::with_capacity(256 * 1024, Box::new(plain)))
+    }
+
+    /// Reads the records back in order.
+    pub fn read<'a>(
+        &'a mut self,
+        key: &SpillKey,
+    ) -> Result<impl Iterator<Item = Result<Record>> + Send + 'a> {
+        let mut lines = self.plaintext(key)?;
         let mut buf = Vec::with_capacity(4096);
         Ok(iter::from_fn(move || {
             buf.clear();
@@ -130,6 +134,26 @@ impl Spill {
                 Err(e) => Some(Err(io::Error::other(e).into())),
             }
         }))
+    }
+
+    /// Writes the records as a JSON array, one compact record per line, copying the spilled
+    /// bytes without parsing them again.
+    pub fn write_json_array(&mut self, key: &SpillKey, out: &mut dyn Write) -> Result<()> {
+        let mut lines = self.plaintext(key)?;
+        let mut buf = Vec::with_capacity(4096);
+        out.write_all(b"[")?;
+        let mut first = true;
+        loop {
+            buf.clear();
+            if lines.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+            out.write_all(buf.strip_suffix(b"\n").unwrap_or(&buf))?;
+            first = false;
+        }
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        Ok(())
     }
 }
 
@@ -150,8 +174,12 @@ mod tests {
         spill.push(&r).unwrap();
         let back: Vec<Record> = spill.read(&key).unwrap().map(|r| r.unwrap()).collect();
         assert_eq!(back, vec![r.clone(), r]);
-        // Read twice.
+        // Read twice, once as raw JSON.
         assert_eq!(spill.read(&key).unwrap().count(), 2);
+        let mut json = Vec::new();
+        spill.write_json_array(&key, &mut json).unwrap();
+        let parsed: Vec<Record> = serde_json::from_slice(&json).unwrap();
+        assert_eq!(parsed.len(), 2);
         // The bytes on disk do not contain the value.
         let mut raw = Vec::new();
         let f = spill.file.as_mut().unwrap();

@@ -58,6 +58,43 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+const CHUNK_BYTES: usize = 256 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// Sends fixed-size chunks of what is written over a bounded channel.
+struct ChunkWriter {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        self.tx
+            .send(full)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "archive writer stopped"))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = CHUNK_BYTES - self.buf.len();
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A file written into the bag.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FileEntry {
@@ -130,6 +167,42 @@ impl<W: Write> BagWriter<W> {
         };
         self.payload.push(entry.clone());
         Ok(entry)
+    }
+
+    /// Like [`BagWriter::add_payload`], but `produce` runs on its own thread while this one
+    /// compresses and encrypts what it writes: on two cores, producing (decrypting spills,
+    /// parsing, encoding CSV) and consuming (deflate, age) overlap. Memory stays bounded by a
+    /// small channel of chunks.
+    pub fn add_payload_threaded(
+        &mut self,
+        path: &str,
+        produce: impl FnOnce(&mut dyn Write) -> Result<()> + Send,
+    ) -> Result<FileEntry> {
+        self.add_payload(path, |w| {
+            std::thread::scope(|scope| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+                let producer = scope.spawn(move || {
+                    let mut chunks = ChunkWriter {
+                        tx,
+                        buf: Vec::with_capacity(CHUNK_BYTES),
+                    };
+                    produce(&mut chunks)?;
+                    chunks.send()?;
+                    Ok::<(), crate::error::Error>(())
+                });
+                let mut consumed: Result<()> = Ok(());
+                for chunk in &rx {
+                    if let Err(e) = w.write_all(&chunk) {
+                        consumed = Err(e.into());
+                        break;
+                    }
+                }
+                // Unblocks a producer still sending when the consumer failed.
+                drop(rx);
+                let produced = producer.join().expect("payload producer panicked");
+                consumed.and(produced)
+            })
+        })
     }
 
     /// Files written under `data/` so far.

@@ -146,6 +146,18 @@ impl TabularSource {
                 Err(e) => return Err(self.err(path, csv_error(&e))),
             }
             let line = row.position().map_or(0, |p| p.line());
+            // Every row must be UTF-8, matching or not: a file in another encoding could
+            // hide the person's identifiers from the matcher.
+            if std::str::from_utf8(row.as_slice()).is_err() {
+                let field = row
+                    .iter()
+                    .position(|b| std::str::from_utf8(b).is_err())
+                    .map_or("?", |i| names[i].as_str());
+                return Err(self.err(
+                    path,
+                    format!("line {line}, field '{field}': not valid UTF-8 (convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8)"),
+                ));
+            }
             let hit = probes.iter().any(|(kind, i)| {
                 row.get(*i)
                     .and_then(|b| std::str::from_utf8(b).ok())
@@ -192,7 +204,20 @@ impl TabularSource {
             }
             number += 1;
             let text = trim_ascii(&line);
-            if text.is_empty() || !prefilter.may_match(text) {
+            if text.is_empty() {
+                continue;
+            }
+            if !prefilter.may_match(text) {
+                // Cannot be the person's, but bad input is still reported, not skipped:
+                // validate without building a value.
+                if text[0] != b'{' || serde_json::from_slice::<IgnoredAny>(text).is_err() {
+                    let e = serde_json::from_slice::<Value>(text).err();
+                    let detail = match e {
+                        Some(e) => format!("column {}: {}", e.column(), strip_position(&e)),
+                        None => "expected a JSON object".to_string(),
+                    };
+                    return Err(self.err(path, format!("line {number}, {detail}")));
+                }
                 continue;
             }
             let value: Value = serde_json::from_slice(text).map_err(|e| {

@@ -129,7 +129,11 @@ pub fn age_decrypt(archive: &Path, identity: Option<&Path>, passphrase: Option<&
 
 /// Unzips into `dir` with Info-ZIP's unzip.
 pub fn unzip(zip: &Path, dir: &Path) {
-    ok(Command::new(tool("unzip")).arg("-q").arg(zip).arg("-d").arg(dir));
+    ok(Command::new(tool("unzip"))
+        .arg("-q")
+        .arg(zip)
+        .arg("-d")
+        .arg(dir));
 }
 
 /// The single request folder inside an extracted zip.
