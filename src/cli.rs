@@ -149,9 +149,9 @@ pub enum SourcesCmd {
 pub struct LinkCmd {
     /// The request whose archive to link.
     pub request_id: String,
-    /// How long the link works (at most 7d).
-    #[arg(long, default_value = "7d")]
-    pub ttl: String,
+    /// How long the link works (at most 7d; default: the configured link_ttl, else 7d).
+    #[arg(long)]
+    pub ttl: Option<String>,
 }
 
 /// `dsar revoke`.

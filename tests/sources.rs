@@ -438,7 +438,9 @@ fn postgres_types_map_to_json() {
            '2024-03-02 16:20:00+05:30', '2024-03-02 16:20:00.5', '2024-02-29', '09:05:00', '09:05:00+05:30',
            '1 year 2 months 3 days 04:05:06.5', 'a3bb189e-8bf9-3888-9912-ace4e6543002',
            '{\"channels\": [\"email\", \"sms\"], \"digest\": {\"frequency\": \"weekly\"}}', '[1, \"two\", null]',
-           '\\x00ff10', '203.0.113.42', '203.0.113.0/24', ARRAY['a', NULL, 'c'], ARRAY[1, 2], 'happy', NULL);",
+           '\\x00ff10', '203.0.113.42', '203.0.113.0/24', ARRAY['a', NULL, 'c'], ARRAY[1, 2], 'happy', NULL);
+         INSERT INTO t (id, doc) VALUES (7, '{\"contact\": {\"email\": \"Priya.Sharma@Example.COM\"}}'),
+                                        (8, '{\"contact\": {\"email\": \"priya.sharma@example.co\"}}');",
     );
     let text = format!(
         "[[sources]]\nname = \"t\"\ntype = \"postgres\"\nurl = \"{}\"\ntable = \"t\"\nmatch = {{ customer_id = \"id\" }}\n",
@@ -462,6 +464,23 @@ fn postgres_types_map_to_json() {
     let keys: Vec<&String> = s.kept[0].keys().collect();
     assert_eq!(keys.first().map(|k| k.as_str()), Some("id"));
     assert_eq!(keys.last().map(|k| k.as_str()), Some("missing"));
+
+    // A match field inside a JSON column: the database narrows by the JSON text, the matcher
+    // compares the nested value.
+    let text = format!(
+        "[[sources]]\nname = \"by_json\"\ntype = \"postgres\"\nurl = \"{}\"\ntable = \"t\"\nmatch = {{ email = \"doc.contact.email\" }}\n",
+        pg.url()
+    );
+    let config = load(tmp.path(), &text, &[]);
+    let s = scan_with(
+        tmp.path(),
+        &config,
+        "by_json",
+        &[("email", "priya.sharma@example.com")],
+    )
+    .expect("scan");
+    assert_eq!(ids(&s.raw, "id"), vec!["7"]);
+    assert_eq!(ids(&s.kept, "id"), vec!["7"]);
 }
 
 #[test]
@@ -1009,6 +1028,7 @@ fn sources_check_reports_ok_or_the_exact_problem() {
         "203.0.113.42 - - 10/Mar/2024 GET\n",
     )
     .expect("log");
+    let server = serve(|_| Reply::json(404, "{}"));
     let text = format!(
         r#"{GOOD_SQLITE}
 [[sources]]
@@ -1075,9 +1095,20 @@ match = {{ ip = "remote_addr" }}
 name = "files_missing"
 type = "files"
 path = "attachments/{{ticket_id}}/*"
+
+[[sources]]
+name = "api_ok"
+type = "http"
+url = "{api}/people/{{email}}"
+
+[[sources]]
+name = "api_down"
+type = "http"
+url = "http://127.0.0.1:1/people/{{email}}"
 "#,
         pg_url = pg.url(),
-        my_url = my.url()
+        my_url = my.url(),
+        api = server.base
     );
     let config = tmp.path().join("dsar.toml");
     std::fs::write(&config, format!("{HEAD}{text}")).expect("config");
@@ -1135,6 +1166,12 @@ path = "attachments/{{ticket_id}}/*"
             false,
             "cannot open the attachment folder attachments/",
         ),
+        (
+            "api_ok",
+            true,
+            "reachable (HTTP 404 Not Found for a probe value)",
+        ),
+        ("api_down", false, "cannot connect"),
     ];
     for (name, ok, detail) in expect {
         let (got_ok, got) = &by_name[name];

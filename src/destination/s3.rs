@@ -631,6 +631,7 @@ impl S3Upload {
     }
 
     fn finish(&mut self, sealed: &Sealed) -> Result<Delivered> {
+        let last_byte = Instant::now();
         if !self.buffer.is_empty() || self.parts_sent == 0 {
             self.send_part()?;
         }
@@ -661,7 +662,7 @@ impl S3Upload {
         })?;
         // From here the object exists: any failure must delete it again.
         self.done = true;
-        match self.seal(sealed) {
+        match self.seal(sealed, last_byte) {
             Ok(delivered) => Ok(delivered),
             Err(e) => {
                 tracing::warn!("removing {} after the failure", self.url());
@@ -675,7 +676,7 @@ impl S3Upload {
     }
 
     /// Checks the stored size, records the hash, uploads the page, signs the links.
-    fn seal(&self, sealed: &Sealed) -> Result<Delivered> {
+    fn seal(&self, sealed: &Sealed, last_byte: Instant) -> Result<Delivered> {
         let store = &self.store;
         let client = &store.client;
         let bucket = store.bucket();
@@ -778,10 +779,11 @@ impl S3Upload {
             })?;
         let (link, page_link) = store.links(&self.request_id, &self.key, store.settings.ttl)?;
         tracing::info!(
-            "uploaded {} ({} bytes in {} part(s)); link expires {}",
+            "uploaded {} ({} bytes in {} part(s), done {:.2}s after the last byte); link expires {}",
             self.url(),
             sealed.bytes,
             self.parts_sent,
+            last_byte.elapsed().as_secs_f64(),
             link.expires_at
         );
         Ok(Delivered {
@@ -942,7 +944,20 @@ pub fn cmd_link(
     cmd: &crate::cli::LinkCmd,
     out: &crate::commands::Output,
 ) -> Result<()> {
-    let ttl = config::link_ttl(&cmd.ttl).map_err(|e| Error::Usage(format!("--ttl {e}")))?;
+    // --ttl, else the configured link_ttl, else the 7-day maximum.
+    let ttl = match (
+        &cmd.ttl,
+        config
+            .destination
+            .as_ref()
+            .and_then(|d| d.link_ttl.as_ref()),
+    ) {
+        (Some(t), _) => config::link_ttl(t).map_err(|e| Error::Usage(format!("--ttl {e}")))?,
+        (None, Some(t)) => {
+            config::link_ttl(t).map_err(|e| Error::Config(format!("destination.link_ttl: {e}")))?
+        }
+        (None, None) => config::MAX_LINK_TTL,
+    };
     crate::export::validate_request_id(&cmd.request_id)?;
     let ledger = Ledger::open(config)?;
     let (bucket, key) = uploaded(&ledger, &cmd.request_id)?;

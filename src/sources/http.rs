@@ -166,6 +166,19 @@ impl HttpSource {
                     ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
                         format!("cannot connect ({e})")
                     }
+                    ureq::Error::Io(io)
+                        if matches!(
+                            io.kind(),
+                            std::io::ErrorKind::ConnectionRefused
+                                | std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                                | std::io::ErrorKind::HostUnreachable
+                                | std::io::ErrorKind::NetworkUnreachable
+                                | std::io::ErrorKind::AddrNotAvailable
+                        ) =>
+                    {
+                        format!("cannot connect ({io})")
+                    }
                     other => scrub(other.to_string()),
                 };
                 return Err(Failure {

@@ -181,6 +181,8 @@ pub struct SqlSource {
     runtime: tokio::runtime::Runtime,
     conn: Option<Conn>,
     columns: Option<Vec<TableColumn>>,
+    /// MariaDB `JSON` columns of the table (found once).
+    json_columns: Option<Vec<String>>,
     exact: bool,
 }
 
@@ -240,6 +242,7 @@ impl SqlSource {
             runtime,
             conn: None,
             columns: None,
+            json_columns: None,
             exact,
         })
     }
@@ -511,11 +514,11 @@ impl SqlSource {
                 continue;
             }
             let Some(col) = columns.iter().find(|c| &c.name == field) else {
-                // A dotted path into a JSON column: the database cannot index it; compare its
-                // JSON text loosely and let the matcher decide.
+                // A dotted path into a JSON column (`details.email`): look for the value in
+                // the column's JSON text and let the matcher decide.
                 let top = field.split('.').next().unwrap_or(field);
-                if columns.iter().any(|c| c.name == top) {
-                    conds.push("1=1".to_string());
+                if let Some(col) = columns.iter().find(|c| c.name == top) {
+                    conds.push(json_text_condition(d, &kind, col, &values, &mut binds));
                 }
                 continue;
             };
@@ -640,11 +643,14 @@ impl SqlSource {
     /// Runs a statement and emits each row as a record.
     fn run(&mut self, p: Prepared, emit: &mut dyn FnMut(Found) -> Result<()>) -> Result<()> {
         self.connect()?;
-        let json_columns = if self.dialect == Dialect::Mysql {
-            self.mariadb_json_columns()
-        } else {
-            Vec::new()
-        };
+        if self.json_columns.is_none() {
+            self.json_columns = Some(if self.dialect == Dialect::Mysql {
+                self.mariadb_json_columns()
+            } else {
+                Vec::new()
+            });
+        }
+        let json_columns = self.json_columns.clone().unwrap_or_default();
         let timeout = self.cfg.timeout();
         let name = self.cfg.name.clone();
         let values: Vec<(usize, String)> = p
@@ -953,6 +959,44 @@ fn condition(
             list(items).map(|l| format!("trim({text}) IN ({l})"))
         }
     }
+}
+
+/// A condition on the JSON text of a column that holds (somewhere) one of `values`: a
+/// case-insensitive substring test for plain ASCII values; any row for values that JSON text
+/// may spell differently (phones, IPv6 addresses, non-ASCII or escaped characters).
+fn json_text_condition(
+    d: Dialect,
+    kind: &Kind,
+    col: &TableColumn,
+    values: &[&str],
+    binds: &mut Vec<Bind>,
+) -> String {
+    let text = format!("lower({})", d.text(&d.quote(&col.name), ColClass::Json));
+    let mut parts = Vec::new();
+    for v in values {
+        let spelled_differently = !v.is_ascii()
+            || v.contains(['"', '\\', '/'])
+            || *kind == Kind::Phone
+            || (*kind == Kind::Ip && v.contains(':'));
+        if spelled_differently {
+            return "1=1".to_string();
+        }
+        let mut pattern = String::from("%");
+        for c in v.to_ascii_lowercase().chars() {
+            if matches!(c, '%' | '_' | '!') {
+                pattern.push('!');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        binds.push(Bind::Text(pattern));
+        let ph = match d {
+            Dialect::Postgres => format!("${}", binds.len()),
+            _ => "?".to_string(),
+        };
+        parts.push(format!("{text} LIKE {ph} ESCAPE '!'"));
+    }
+    parts.join(" OR ")
 }
 
 /// A LIKE pattern (escape `!`) keeping the ASCII characters of a value; `%` stands for every
