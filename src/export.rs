@@ -25,6 +25,7 @@ use crate::destination::{self, Sealed, Upload};
 use crate::error::{Error, Result};
 use crate::graph::{self, Collector, Resolution, Visit};
 use crate::keyed::IdentifierHasher;
+use crate::pipe::Pipe;
 use crate::receipt::{
     ArchiveInfo, NoticeContext, NoticeSource, Receipt, ReceiptIdentifier, ReceiptSource,
 };
@@ -336,31 +337,35 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<Exported> {
         upload: Some(upload),
     };
     let written = writer.run(|upload| {
-        let hashing = HashingWriter::new(upload);
-        let encrypting = EncryptWriter::new(&recipients, armor, hashing)?;
-        let mut bag = BagWriter::new(encrypting, &request_id, now);
-        let manifest = write_payload(
-            &mut bag,
-            config,
-            &mut collector,
-            &resolution,
-            &request,
-            &templates,
-            &key,
-            args.csv_rows_per_file.unwrap_or(CSV_ROWS_PER_FILE),
-        )?;
-        let info = BagInfo {
-            organization: config.controller.name.clone(),
-            contact_email: config.controller.contact.clone(),
-            external_identifier: request_id.clone(),
-            bagging_date: now.format("%Y-%m-%d").to_string(),
-        };
-        let encrypting = bag.finish(&info)?;
-        let hashing = encrypting
-            .finish()
-            .map_err(|e| Error::runtime(format!("cannot finish encryption: {e}")))?;
-        let (upload, sha256, bytes) = hashing.finish();
-        Ok((upload, Sealed { sha256, bytes }, manifest))
+        std::thread::scope(|scope| {
+            let hashing = HashingWriter::new(upload);
+            let encrypting = EncryptWriter::new(&recipients, armor, hashing)?;
+            // zip on this thread, age and delivery on another.
+            let piped = Pipe::spawn(scope, encrypting);
+            let mut bag = BagWriter::new(piped, &request_id, now);
+            let manifest = write_payload(
+                &mut bag,
+                config,
+                &mut collector,
+                &resolution,
+                &request,
+                &templates,
+                &key,
+                args.csv_rows_per_file.unwrap_or(CSV_ROWS_PER_FILE),
+            )?;
+            let info = BagInfo {
+                organization: config.controller.name.clone(),
+                contact_email: config.controller.contact.clone(),
+                external_identifier: request_id.clone(),
+                bagging_date: now.format("%Y-%m-%d").to_string(),
+            };
+            let encrypting = bag.finish(&info)?.finish()?;
+            let hashing = encrypting
+                .finish()
+                .map_err(|e| Error::runtime(format!("cannot finish encryption: {e}")))?;
+            let (upload, sha256, bytes) = hashing.finish();
+            Ok((upload, Sealed { sha256, bytes }, manifest))
+        })
     })?;
     let (delivered, sealed, manifest) = written;
 

@@ -21,6 +21,7 @@ pub mod graph;
 pub mod interrupt;
 pub mod keyed;
 pub mod ledger;
+pub mod pipe;
 pub mod receipt;
 pub mod receive;
 pub mod records;
