@@ -214,7 +214,7 @@ pub fn plan(config: &Config, subjects: &[String]) -> Result<Resolution> {
     let mut sources = build_sources(config, &normalizer)?;
     struct Counter;
     impl Collector for Counter {
-        fn record(&mut self, _: usize, _: &Record) -> Result<()> {
+        fn record(&mut self, _: usize, _: Record) -> Result<()> {
             Ok(())
         }
         fn file(&mut self, _: usize, _: Attachment) -> Result<()> {
@@ -243,7 +243,7 @@ struct SpillCollector<'k> {
 }
 
 impl Collector for SpillCollector<'_> {
-    fn record(&mut self, index: usize, record: &Record) -> Result<()> {
+    fn record(&mut self, index: usize, record: Record) -> Result<()> {
         if self.spills[index].is_none() {
             self.spills[index] = Some(Spill::new(self.key)?);
         }
@@ -281,6 +281,9 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<Exported> {
     let due = received + chrono::Duration::days(i64::from(config.controller.response_days));
     let (recipients, generated_passphrase) = resolve_recipients(&args.recipients, config)?;
     let hasher = IdentifierHasher::load(config)?;
+    // Opened before any work, so an unwritable ledger or an unreachable ledger database stops
+    // the export before anything is delivered that the ledger could not then record.
+    let ledger = crate::ledger::Ledger::open(config)?;
     let out = args
         .out
         .clone()
@@ -410,7 +413,12 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<Exported> {
     };
 
     let written = write_companions(config, &out_dir, &receipt, &manifest, &templates)?;
-    crate::ledger::record_export(config, &receipt, &hasher, &resolution.identifiers)?;
+    ledger.record_export(&receipt, &hasher, &resolution.identifiers)?;
+    tracing::info!(
+        "request {} recorded in the ledger {}",
+        receipt.request.id,
+        ledger.describe()
+    );
     Ok(Exported {
         receipt,
         generated_passphrase,
@@ -460,7 +468,7 @@ fn write_payload<W: Write>(
         let failure = resolution.failed.iter().find(|f| f.source == cfg.name);
         let mut report = SourceReport::new(cfg, resolution.counts[i], failure);
         if let Some(spill) = collector.spills[i].as_mut() {
-            let columns = spill.columns().clone();
+            let columns = spill.columns()?.clone();
             let path = format!("records/{}.json", cfg.name);
             let entry = bag.add_payload_threaded(&path, |w| spill.write_json_array(key, w))?;
             report.files.push(file_report(&entry, "json"));

@@ -19,7 +19,7 @@ use crate::subject::{IdentifierSet, Kind, Normalizer, Provenance};
 /// Receives what the sources find.
 pub trait Collector {
     /// A matched record of source `index` (already stripped of excluded fields).
-    fn record(&mut self, index: usize, record: &Record) -> Result<()>;
+    fn record(&mut self, index: usize, record: Record) -> Result<()>;
     /// A file found by a `files` source.
     fn file(&mut self, index: usize, attachment: Attachment) -> Result<()>;
     /// Source `index` failed under `--allow-partial`: forget what it produced.
@@ -155,7 +155,7 @@ pub fn resolve(
                             }
                         }
                         apply_exclude(&mut record, &cfg.exclude);
-                        collector.record(i, &record)?;
+                        collector.record(i, record)?;
                     }
                     Found::File(attachment) => collector.file(i, attachment)?,
                 }

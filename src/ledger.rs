@@ -700,23 +700,6 @@ fn restrict(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Records an export in the configured ledger (called at the end of every export).
-pub fn record_export(
-    config: &Config,
-    receipt: &Receipt,
-    hasher: &IdentifierHasher,
-    ids: &IdentifierSet,
-) -> Result<()> {
-    let ledger = Ledger::open(config)?;
-    ledger.record_export(receipt, hasher, ids)?;
-    tracing::info!(
-        "request {} recorded in the ledger {}",
-        receipt.request.id,
-        ledger.describe()
-    );
-    Ok(())
-}
-
 /// A line of `requests list --json`.
 #[derive(Serialize)]
 struct Listed<'a> {

@@ -197,13 +197,13 @@ impl ColumnType {
 /// The union of flattened CSV columns over all records, in first-seen order, with types.
 #[derive(Debug, Clone, Default)]
 pub struct Columns {
-    columns: IndexMap<String, ColumnType>,
+    columns: IndexMap<String, ColumnType, foldhash::fast::RandomState>,
 }
 
 impl Columns {
     /// Records a record's flattened columns.
     pub fn observe(&mut self, record: &Record) {
-        flatten(record, "", &mut |name, v| {
+        flatten(record, &mut |name, v| {
             let t = ColumnType::of(v);
             match self.columns.get_mut(name) {
                 Some(existing) => *existing = existing.merge(t),
@@ -235,49 +235,25 @@ impl Columns {
 }
 
 /// Calls `f` for each leaf of the record, with dotted names. Empty objects are leaves.
-fn flatten(record: &Record, prefix: &str, f: &mut dyn FnMut(&str, &Value)) {
+fn flatten(record: &Record, f: &mut dyn FnMut(&str, &Value)) {
+    let mut path = String::with_capacity(64);
+    flatten_into(record, &mut path, f);
+}
+
+/// Walks the record keeping the dotted name in one reusable buffer (this runs for every
+/// field of every exported record, so it allocates nothing per field).
+fn flatten_into(record: &Record, path: &mut String, f: &mut dyn FnMut(&str, &Value)) {
     for (k, v) in record {
-        let name = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            Value::Object(inner) if !inner.is_empty() => flatten(inner, &name, f),
-            other => f(&name, other),
+        let len = path.len();
+        if len > 0 {
+            path.push('.');
         }
-    }
-}
-
-/// Writes `[`, records separated by `,`, `]` — one pretty-printed record after another.
-pub struct JsonArrayWriter<W: Write> {
-    out: W,
-    count: u64,
-}
-
-impl<W: Write> JsonArrayWriter<W> {
-    /// Starts the array.
-    pub fn new(mut out: W) -> io::Result<Self> {
-        out.write_all(b"[")?;
-        Ok(JsonArrayWriter { out, count: 0 })
-    }
-
-    /// Appends one record.
-    pub fn write(&mut self, record: &Record) -> io::Result<()> {
-        self.out
-            .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
-        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
-        let mut ser = serde_json::Serializer::with_formatter(&mut self.out, formatter);
-        serde::Serialize::serialize(record, &mut ser).map_err(io::Error::other)?;
-        self.count += 1;
-        Ok(())
-    }
-
-    /// Closes the array and returns the writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out
-            .write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?;
-        Ok(self.out)
+        path.push_str(k);
+        match v {
+            Value::Object(inner) if !inner.is_empty() => flatten_into(inner, path, f),
+            other => f(path, other),
+        }
+        path.truncate(len);
     }
 }
 
@@ -329,9 +305,9 @@ impl<W: Write> CsvTableWriter<W> {
             cell.clear();
         }
         let row = &mut self.row;
-        flatten(record, "", &mut |name, v| {
+        flatten(record, &mut |name, v| {
             if let Some(i) = columns.index_of(name) {
-                row[i] = cell_text(v);
+                write_cell(&mut row[i], v);
             }
         });
         if self.columns.is_empty() {
@@ -350,13 +326,16 @@ impl<W: Write> CsvTableWriter<W> {
     }
 }
 
-fn cell_text(v: &Value) -> String {
+fn write_cell(cell: &mut String, v: &Value) {
+    use std::fmt::Write as _;
     match v {
-        Value::Null => String::new(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => guard_cell(s).into_owned(),
-        Value::Array(_) | Value::Object(_) => guard_cell(&v.to_string()).into_owned(),
+        Value::Null => {}
+        Value::Bool(b) => cell.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(cell, "{n}");
+        }
+        Value::String(s) => cell.push_str(&guard_cell(s)),
+        Value::Array(_) | Value::Object(_) => cell.push_str(&guard_cell(&v.to_string())),
     }
 }
 
@@ -423,17 +402,5 @@ mod tests {
         let mut r = rec(json!({"a": 1, "secret": 2, "n": {"pw": 3, "ok": 4}}));
         apply_exclude(&mut r, &["secret".into(), "n.pw".into()]);
         assert_eq!(Value::Object(r), json!({"a": 1, "n": {"ok": 4}}));
-    }
-
-    #[test]
-    fn json_array_writer_writes_valid_json() {
-        let mut w = JsonArrayWriter::new(Vec::new()).unwrap();
-        w.write(&rec(json!({"b": 1, "a": [1, 2]}))).unwrap();
-        w.write(&rec(json!({"x": null}))).unwrap();
-        let out = w.finish().unwrap();
-        let v: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v, json!([{"b": 1, "a": [1, 2]}, {"x": null}]));
-        let empty = JsonArrayWriter::new(Vec::new()).unwrap().finish().unwrap();
-        assert_eq!(empty, b"[]\n");
     }
 }

@@ -66,7 +66,8 @@ impl Spill {
     }
 
     /// Appends a record.
-    pub fn push(&mut self, record: &Record) -> Result<()> {
+    pub fn push(&mut self, record: Record) -> Result<()> {
+        let record = &record;
         let w = self.writer.as_mut().expect("push after seal is a bug");
         serde_json::to_writer(&mut *w, record)
             .context(|| "cannot write a temporary file".into())?;
@@ -82,9 +83,10 @@ impl Spill {
         self.count
     }
 
-    /// Flattened CSV columns over all records.
-    pub fn columns(&self) -> &Columns {
-        &self.columns
+    /// Flattened CSV columns over all records (complete once sealed).
+    pub fn columns(&mut self) -> Result<&Columns> {
+        self.seal()?;
+        Ok(&self.columns)
     }
 
     /// Finishes writing; afterwards the spill can be read any number of times.
@@ -170,8 +172,8 @@ mod tests {
             .as_object()
             .unwrap()
             .clone();
-        spill.push(&r).unwrap();
-        spill.push(&r).unwrap();
+        spill.push(r.clone()).unwrap();
+        spill.push(r.clone()).unwrap();
         let back: Vec<Record> = spill.read(&key).unwrap().map(|r| r.unwrap()).collect();
         assert_eq!(back, vec![r.clone(), r]);
         // Read twice, once as raw JSON.
