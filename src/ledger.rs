@@ -184,6 +184,29 @@ enum Db {
 
 /// Runs the same code on whichever pool the ledger uses (the query types differ per
 /// backend, the SQL does not: `$n` parameters work in both).
+/// A [`RequestRow`] from a row of either backend (the column list is `COLUMNS`).
+macro_rules! request_row {
+    ($row:expr) => {{
+        let row = $row;
+        RequestRow {
+            request_id: row.try_get("request_id")?,
+            received_date: row.try_get("received_date")?,
+            due_date: row.try_get("due_date")?,
+            status: row.try_get("status")?,
+            archive_sha256: row.try_get("archive_sha256")?,
+            archive_bytes: row.try_get("archive_bytes")?,
+            destination_kind: row.try_get("destination_kind")?,
+            location: row.try_get("location")?,
+            bucket: row.try_get("bucket")?,
+            object_key: row.try_get("object_key")?,
+            link_expires_at: row.try_get("link_expires_at")?,
+            answered_at: row.try_get("answered_at")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        }
+    }};
+}
+
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
@@ -564,22 +587,7 @@ impl Ledger {
                     .fetch_optional(pool)
                     .await?
                 {
-                    Some(row) => Ok::<_, sqlx::Error>(Some(RequestRow {
-                        request_id: row.try_get("request_id")?,
-                        received_date: row.try_get("received_date")?,
-                        due_date: row.try_get("due_date")?,
-                        status: row.try_get("status")?,
-                        archive_sha256: row.try_get("archive_sha256")?,
-                        archive_bytes: row.try_get("archive_bytes")?,
-                        destination_kind: row.try_get("destination_kind")?,
-                        location: row.try_get("location")?,
-                        bucket: row.try_get("bucket")?,
-                        object_key: row.try_get("object_key")?,
-                        link_expires_at: row.try_get("link_expires_at")?,
-                        answered_at: row.try_get("answered_at")?,
-                        created_at: row.try_get("created_at")?,
-                        updated_at: row.try_get("updated_at")?,
-                    })),
+                    Some(row) => Ok::<_, sqlx::Error>(Some(request_row!(row))),
                     None => Ok(None),
                 }
             })
@@ -594,24 +602,7 @@ impl Ledger {
             on_pool!(&self.db, |pool| {
                 let rows = sqlx::query(&sql).fetch_all(pool).await?;
                 rows.iter()
-                    .map(|row| {
-                        Ok::<_, sqlx::Error>(RequestRow {
-                            request_id: row.try_get("request_id")?,
-                            received_date: row.try_get("received_date")?,
-                            due_date: row.try_get("due_date")?,
-                            status: row.try_get("status")?,
-                            archive_sha256: row.try_get("archive_sha256")?,
-                            archive_bytes: row.try_get("archive_bytes")?,
-                            destination_kind: row.try_get("destination_kind")?,
-                            location: row.try_get("location")?,
-                            bucket: row.try_get("bucket")?,
-                            object_key: row.try_get("object_key")?,
-                            link_expires_at: row.try_get("link_expires_at")?,
-                            answered_at: row.try_get("answered_at")?,
-                            created_at: row.try_get("created_at")?,
-                            updated_at: row.try_get("updated_at")?,
-                        })
-                    })
+                    .map(|row| Ok::<_, sqlx::Error>(request_row!(row)))
                     .collect::<std::result::Result<Vec<_>, _>>()
             })
         });

@@ -11,8 +11,7 @@
 //! lines of every file to catch a wrong format early).
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -51,21 +50,8 @@ impl AccessLogSource {
         )
     }
 
-    fn open(&self, path: &Path) -> Result<Box<dyn Read>> {
-        let file = File::open(path).map_err(|e| {
-            Error::source(
-                &self.cfg.name,
-                format!("cannot open {}: {e}", shown(&self.base, path)),
-            )
-        })?;
-        Ok(if path.extension().is_some_and(|e| e == "gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                256 * 1024,
-                file,
-            )))
-        } else {
-            Box::new(file)
-        })
+    fn open(&self, path: &Path) -> Result<Box<dyn Read + Send>> {
+        super::open_file(&self.cfg.name, &self.base, path)
     }
 
     /// Reads `path` chunk by chunk (each ending at a line end) and calls `f(chunk, first_line)`.

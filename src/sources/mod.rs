@@ -154,3 +154,19 @@ pub fn shown(base: &Path, path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// Opens a source file for reading, decompressing `.gz` files (several gzip members, as
+/// `logrotate` writes them, are read as one stream). Errors name the source and the file.
+pub fn open_file(name: &str, base: &Path, path: &Path) -> Result<Box<dyn std::io::Read + Send>> {
+    use std::io::BufReader;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::source(name, format!("cannot open {}: {e}", shown(base, path))))?;
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            256 * 1024,
+            file,
+        )))
+    } else {
+        Box::new(file)
+    })
+}

@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -46,21 +45,10 @@ impl TabularSource {
     }
 
     fn open(&self, path: &Path) -> Result<BufReader<Box<dyn Read + Send>>> {
-        let file = File::open(path).map_err(|e| {
-            Error::source(
-                &self.cfg.name,
-                format!("cannot open {}: {e}", shown(&self.base, path)),
-            )
-        })?;
-        let inner: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                256 * 1024,
-                file,
-            )))
-        } else {
-            Box::new(file)
-        };
-        Ok(BufReader::with_capacity(256 * 1024, inner))
+        Ok(BufReader::with_capacity(
+            256 * 1024,
+            super::open_file(&self.cfg.name, &self.base, path)?,
+        ))
     }
 
     fn err(&self, path: &Path, what: impl fmt::Display) -> Error {
