@@ -332,7 +332,7 @@ fn plan_tables(package: &Value, report: &Report) -> Result<Vec<TablePlan>> {
                         .ok_or_else(|| at("'path' must be text"))
                 })
                 .collect::<Result<_>>()?,
-            _ => return Err(at("no 'path' (inline data is not supported)")),
+            _ => return Err(at("has no 'path': dsar imports resources stored as CSV files, not inline data")),
         };
         let format = r.get("format").and_then(Value::as_str).unwrap_or("");
         let is_csv = format.eq_ignore_ascii_case("csv")

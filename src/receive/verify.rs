@@ -243,7 +243,7 @@ pub fn check_zip<R: Read + Seek>(
         if entry.encrypted() {
             problems.push(problem(
                 &shown,
-                "zip-level encryption is not supported (age already encrypts the archive)",
+                "uses zip-level encryption, which dsar refuses (age already encrypts the archive)",
             ));
             continue;
         }
@@ -313,7 +313,7 @@ pub fn check_zip<R: Read + Seek>(
             other => {
                 problems.push(problem(
                     &format!("{}/{rel}", components[0]),
-                    format!("compression method {other:?} is not supported (use deflate)"),
+                    format!("uses compression method {other:?}; dsar reads deflate and stored entries only"),
                 ));
                 continue;
             }
