@@ -38,9 +38,20 @@ impl SpillKey {
 
 type Sealed = age::stream::StreamWriter<BufWriter<File>>;
 
+/// Records travel to the spill's writer thread in batches of this many.
+const BATCH: usize = 256;
+
+/// The writer thread: serialises, observes CSV columns and encrypts, while the source's thread
+/// goes on reading and matching.
+struct Worker {
+    tx: std::sync::mpsc::SyncSender<Vec<Record>>,
+    batch: Vec<Record>,
+    handle: std::thread::JoinHandle<Result<(File, Columns)>>,
+}
+
 /// One source's spilled records.
 pub struct Spill {
-    writer: Option<Sealed>,
+    worker: Option<Worker>,
     file: Option<File>,
     count: u64,
     columns: Columns,
@@ -54,11 +65,40 @@ impl Spill {
         let encryptor =
             age::Encryptor::with_recipients(iter::once(&recipient as &dyn age::Recipient))
                 .context(|| "cannot set up spill encryption".into())?;
-        let writer = encryptor
+        let mut writer: Sealed = encryptor
             .wrap_output(BufWriter::with_capacity(256 * 1024, file))
             .context(|| "cannot write a temporary file".into())?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(4);
+        let handle = std::thread::Builder::new()
+            .name("spill".into())
+            .spawn(move || {
+                let mut columns = Columns::default();
+                for batch in rx {
+                    for record in &batch {
+                        serde_json::to_writer(&mut writer, record)
+                            .context(|| "cannot write a temporary file".into())?;
+                        writer
+                            .write_all(b"\n")
+                            .context(|| "cannot write a temporary file".into())?;
+                        columns.observe(record);
+                    }
+                }
+                let buffered = writer
+                    .finish()
+                    .context(|| "cannot finish a temporary file".into())?;
+                let file = buffered
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .context(|| "cannot flush a temporary file".into())?;
+                Ok((file, columns))
+            })
+            .context(|| "cannot start a thread".into())?;
         Ok(Spill {
-            writer: Some(writer),
+            worker: Some(Worker {
+                tx,
+                batch: Vec::with_capacity(BATCH),
+                handle,
+            }),
             file: None,
             count: 0,
             columns: Columns::default(),
@@ -67,14 +107,16 @@ impl Spill {
 
     /// Appends a record.
     pub fn push(&mut self, record: Record) -> Result<()> {
-        let record = &record;
-        let w = self.writer.as_mut().expect("push after seal is a bug");
-        serde_json::to_writer(&mut *w, record)
-            .context(|| "cannot write a temporary file".into())?;
-        w.write_all(b"\n")
-            .context(|| "cannot write a temporary file".into())?;
-        self.columns.observe(record);
+        let worker = self.worker.as_mut().expect("push after seal is a bug");
+        worker.batch.push(record);
         self.count += 1;
+        if worker.batch.len() == BATCH {
+            let full = std::mem::replace(&mut worker.batch, Vec::with_capacity(BATCH));
+            if worker.tx.send(full).is_err() {
+                // The writer stopped on an error: seal() reports it.
+                return self.seal();
+            }
+        }
         Ok(())
     }
 
@@ -91,15 +133,18 @@ impl Spill {
 
     /// Finishes writing; afterwards the spill can be read any number of times.
     pub fn seal(&mut self) -> Result<()> {
-        if let Some(w) = self.writer.take() {
-            let buffered = w
-                .finish()
-                .context(|| "cannot finish a temporary file".into())?;
-            let file = buffered
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .context(|| "cannot flush a temporary file".into())?;
+        if let Some(worker) = self.worker.take() {
+            let Worker { tx, batch, handle } = worker;
+            let sent = batch.is_empty() || tx.send(batch).is_ok();
+            drop(tx);
+            let (file, columns) = handle.join().expect("spill writer panicked")?;
+            if !sent {
+                return Err(crate::error::Error::runtime(
+                    "cannot write a temporary file",
+                ));
+            }
             self.file = Some(file);
+            self.columns = columns;
         }
         Ok(())
     }

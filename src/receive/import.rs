@@ -322,18 +322,21 @@ fn plan_tables(package: &Value, report: &Report) -> Result<Vec<TablePlan>> {
             .map(str::to_string)
             .unwrap_or_else(|| format!("resource{}", i + 1));
         let at = |what: &str| Error::Usage(format!("datapackage.json, resource '{rname}': {what}"));
-        let paths: Vec<String> = match r.get("path") {
-            Some(Value::String(p)) => vec![p.clone()],
-            Some(Value::Array(ps)) => ps
-                .iter()
-                .map(|p| {
-                    p.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| at("'path' must be text"))
-                })
-                .collect::<Result<_>>()?,
-            _ => return Err(at("has no 'path': dsar imports resources stored as CSV files, not inline data")),
-        };
+        let paths: Vec<String> =
+            match r.get("path") {
+                Some(Value::String(p)) => vec![p.clone()],
+                Some(Value::Array(ps)) => ps
+                    .iter()
+                    .map(|p| {
+                        p.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| at("'path' must be text"))
+                    })
+                    .collect::<Result<_>>()?,
+                _ => return Err(at(
+                    "has no 'path': dsar imports resources stored as CSV files, not inline data",
+                )),
+            };
         let format = r.get("format").and_then(Value::as_str).unwrap_or("");
         let is_csv = format.eq_ignore_ascii_case("csv")
             || (format.is_empty()
