@@ -305,11 +305,7 @@ fn keygen(out: &Output, path: Option<&std::path::Path>) -> Result<()> {
     );
     match path {
         Some(p) => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(p).map_err(|e| {
+            let mut f = crate::destination::local::create_private(p).map_err(|e| {
                 if e.kind() == io::ErrorKind::AlreadyExists {
                     Error::Usage(format!(
                         "{} already exists; not overwriting a key",

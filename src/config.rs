@@ -223,11 +223,6 @@ pub struct SourceConfig {
 }
 
 impl SourceConfig {
-    /// Resolves `path` against the config directory.
-    pub fn resolved_path(&self, base: &Path) -> Option<PathBuf> {
-        self.path.as_ref().map(|p| base.join(p))
-    }
-
     /// The request timeout, default 30 seconds.
     pub fn timeout(&self) -> Duration {
         self.timeout
@@ -459,11 +454,6 @@ impl Config {
             recipients,
             templates,
         })
-    }
-
-    /// The source with this name.
-    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
-        self.sources.iter().find(|s| s.name == name)
     }
 }
 

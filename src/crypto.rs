@@ -6,7 +6,7 @@
 //! finish the layers in order: zip → age → destination.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -260,22 +260,6 @@ impl age::Callbacks for NoCallbacks {
 
 /// The largest scrypt work factor accepted when decrypting (age's CLI default is 22).
 pub const MAX_SCRYPT_WORK_FACTOR: u8 = 22;
-
-/// Opens an age stream (binary or armored) for reading plaintext. Errors are verification
-/// failures (exit 3): wrong key, wrong passphrase, damaged header.
-pub fn decrypt<R: BufRead + Send + 'static>(
-    input: R,
-    identities: &Identities,
-) -> Result<Box<dyn Read + Send>> {
-    let armored = ArmoredReader::new(input);
-    let decryptor = age::Decryptor::new_buffered(armored).map_err(|e| {
-        Error::Verify(format!(
-            "not an age-encrypted file, or its header is damaged: {e}"
-        ))
-    })?;
-    let reader = open_stream(decryptor, identities)?;
-    Ok(Box::new(reader))
-}
 
 /// A decrypted archive that can be read and seeked without any plaintext on disk: the zip
 /// reader needs the central directory at the end, and age's `StreamReader` seeks by

@@ -91,6 +91,60 @@ impl From<Error> for io::Error {
     }
 }
 
+/// A database URL for messages: the password (and any query string) replaced.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, _)) => (b, "?…"),
+        None => (url, ""),
+    };
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return format!("{base}{query}");
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    format!("{scheme}://{authority}{path}{query}")
+}
+
+/// The password in a URL, to scrub it from driver messages.
+pub fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let userinfo = authority.rsplit_once('@')?.0;
+    let pw = userinfo.split_once(':')?.1;
+    Some(
+        percent_encoding::percent_decode_str(pw)
+            .decode_utf8_lossy()
+            .to_string(),
+    )
+}
+
+/// A message with the password of `url` (raw and percent-decoded) replaced by `***`: database
+/// drivers may echo the URL they failed to use.
+pub fn scrub_password(message: &str, url: &str) -> String {
+    let mut out = message.to_string();
+    let raw = url
+        .split_once("://")
+        .map(|(_, rest)| &rest[..rest.find('/').unwrap_or(rest.len())])
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, pw)| pw.to_string());
+    for secret in [raw, url_password(url)].into_iter().flatten() {
+        if !secret.is_empty() {
+            out = out.replace(&secret, "***");
+        }
+    }
+    out
+}
+
 /// Adds context to foreign errors.
 pub trait Context<T> {
     /// Wraps the error as a runtime error prefixed with `what`.
@@ -100,5 +154,43 @@ pub trait Context<T> {
 impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::Runtime(format!("{}: {e}", what())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cr%40t@db.internal:5432/shop?sslmode=require"),
+            "postgres://app:***@db.internal:5432/shop?…"
+        );
+        assert_eq!(
+            redact_url("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
+        assert_eq!(
+            redact_url("/var/lib/dsar/ledger.sqlite"),
+            "/var/lib/dsar/ledger.sqlite"
+        );
+        assert_eq!(
+            url_password("postgres://a:s3cr%40t@h/db").as_deref(),
+            Some("s3cr@t")
+        );
+    }
+
+    #[test]
+    fn passwords_are_scrubbed_from_messages() {
+        let url = "postgres://app:s3cr%40t@db/x";
+        assert_eq!(
+            scrub_password("failed for postgres://app:s3cr%40t@db/x (s3cr@t)", url),
+            "failed for postgres://app:***@db/x (***)"
+        );
+        assert_eq!(
+            scrub_password("no secret here", "postgres://h/db"),
+            "no secret here"
+        );
     }
 }

@@ -32,7 +32,7 @@ use crate::receipt::{
 use crate::records::{Columns, CsvTableWriter, Record};
 use crate::sources::{self, Attachment, BuildContext, Source};
 use crate::spill::{Spill, SpillKey};
-use crate::subject::{self, IdentifierSet, Normalizer};
+use crate::subject::{self, Normalizer};
 
 /// The receipt beside the archive.
 pub const RECEIPT_FILE: &str = "receipt.json";
@@ -336,10 +336,7 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<Exported> {
     let templates = Templates::load(config.templates.as_deref())?;
 
     let upload = destination.begin(&request_id, &file_name)?;
-    let mut writer = ArchiveWriter {
-        upload: Some(upload),
-    };
-    let written = writer.run(|upload| {
+    let (delivered, sealed, manifest) = deliver(upload, |upload| {
         std::thread::scope(|scope| {
             let hashing = HashingWriter::new(upload);
             let encrypting = EncryptWriter::new(&recipients, armor, hashing)?;
@@ -366,11 +363,10 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<Exported> {
             let hashing = encrypting
                 .finish()
                 .map_err(|e| Error::runtime(format!("cannot finish encryption: {e}")))?;
-            let (upload, sha256, bytes) = hashing.finish();
-            Ok((upload, Sealed { sha256, bytes }, manifest))
+            let (_, sha256, bytes) = hashing.finish();
+            Ok((Sealed { sha256, bytes }, manifest))
         })
     })?;
-    let (delivered, sealed, manifest) = written;
 
     let receipt = Receipt {
         tool: Tool::default(),
@@ -426,26 +422,17 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<Exported> {
     })
 }
 
-/// Holds the upload so that any failure aborts it.
-struct ArchiveWriter {
-    upload: Option<Box<dyn Upload>>,
-}
-
-impl ArchiveWriter {
-    fn run<T>(
-        &mut self,
-        body: impl FnOnce(&mut Box<dyn Upload>) -> Result<(&mut Box<dyn Upload>, Sealed, T)>,
-    ) -> Result<(crate::destination::Delivered, Sealed, T)> {
-        let mut upload = self.upload.take().expect("run once");
-        match body(&mut upload) {
-            Ok((_, sealed, extra)) => match upload.commit(&sealed) {
-                Ok(delivered) => Ok((delivered, sealed, extra)),
-                Err(e) => Err(e),
-            },
-            Err(e) => {
-                upload.abort();
-                Err(e)
-            }
+/// Writes the archive into `upload` through `body`, then commits it; any failure aborts the
+/// upload, so nothing half-written is ever visible at the destination.
+fn deliver<T>(
+    mut upload: Box<dyn Upload>,
+    body: impl FnOnce(&mut dyn Upload) -> Result<(Sealed, T)>,
+) -> Result<(crate::destination::Delivered, Sealed, T)> {
+    match body(upload.as_mut()) {
+        Ok((sealed, extra)) => Ok((upload.commit(&sealed)?, sealed, extra)),
+        Err(e) => {
+            upload.abort();
+            Err(e)
         }
     }
 }
@@ -651,9 +638,4 @@ fn write_companions(
         written.push(destination::local::write_atomic(out_dir, name, &bytes)?);
     }
     Ok(written)
-}
-
-/// Identifiers as `kind=value` for messages shown only to the operator on stdout.
-pub fn describe_identifiers(ids: &IdentifierSet) -> Vec<String> {
-    ids.iter().map(|(k, v, _)| format!("{k}={v}")).collect()
 }

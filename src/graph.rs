@@ -119,6 +119,9 @@ pub fn resolve(
             let matcher = &matchers[i];
             let mut found = 0u64;
             let mut derived = 0usize;
+            // The identity graph's own bound, unlike a source's failure, is never skipped by
+            // --allow-partial: going on would export without the limit's protection.
+            let mut over_limit = false;
             let query = Query {
                 new: &new,
                 old: &old,
@@ -143,6 +146,7 @@ pub fn resolve(
                                 if ids.insert(kind.clone(), value, provenance) {
                                     derived += 1;
                                     if ids.len() - given_count > settings.max_identifiers {
+                                        over_limit = true;
                                         return Err(Error::source(
                                             &cfg.name,
                                             format!(
@@ -166,7 +170,7 @@ pub fn resolve(
             asked[i].extend(&new);
             if let Err(e) = result {
                 let recoverable = matches!(e, Error::Source { .. } | Error::Runtime(_));
-                if allow_partial && recoverable && !is_limit_error(&e) {
+                if allow_partial && recoverable && !over_limit {
                     tracing::warn!(source = %cfg.name, "source failed; continuing because of --allow-partial: {e}");
                     collector.discard(i)?;
                     counts[i] = 0;
@@ -197,10 +201,6 @@ pub fn resolve(
         failed,
         counts,
     })
-}
-
-fn is_limit_error(e: &Error) -> bool {
-    e.to_string().contains("max_identifiers")
 }
 
 fn last_round_producers(visits: &[Visit], round: usize) -> String {

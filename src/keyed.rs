@@ -52,11 +52,7 @@ impl IdentifierHasher {
                 if let Some(dir) = path.parent() {
                     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
                 }
-                let mut options = fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                match options.open(&path) {
+                match crate::destination::local::create_private(&path) {
                     Ok(mut f) => {
                         f.write_all(hex::encode(key).as_bytes())
                             .and_then(|_| f.sync_all())

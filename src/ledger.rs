@@ -27,7 +27,7 @@ use sqlx::Row;
 use tokio::runtime::Runtime;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{redact_url, scrub_password, Error, Result};
 use crate::keyed::IdentifierHasher;
 use crate::receipt::Receipt;
 use crate::subject::{IdentifierSet, Provenance};
@@ -270,7 +270,10 @@ macro_rules! insert_event {
 pub struct Ledger {
     runtime: Runtime,
     db: Db,
+    /// Where it is, for messages (a path, or a URL without password).
     shown: String,
+    /// The PostgreSQL URL, to scrub its password from driver messages (empty for SQLite).
+    url: String,
 }
 
 const COLUMNS: &str = "request_id, received_date, due_date, status, archive_sha256, archive_bytes, destination_kind, location, bucket, object_key, link_expires_at, answered_at, created_at, updated_at";
@@ -304,22 +307,10 @@ fn location(config: &Config) -> Result<Location> {
         return Err(Error::Config(format!(
             "{}: ledger '{}' must be a SQLite file path or a postgres:// URL",
             config.file.display(),
-            redact(l)
+            redact_url(l)
         )));
     }
     Ok(Location::Sqlite(PathBuf::from(l)))
-}
-
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
 }
 
 impl Ledger {
@@ -338,7 +329,7 @@ impl Ledger {
             .enable_all()
             .build()
             .map_err(|e| Error::runtime(format!("cannot start the ledger runtime: {e}")))?;
-        let (db, shown) = match location(config)? {
+        let (db, shown, url) = match location(config)? {
             Location::Sqlite(path) => {
                 if !path.exists() {
                     if !create {
@@ -362,10 +353,10 @@ impl Ledger {
                             .connect_with(options),
                     )
                     .map_err(|e| Error::runtime(format!("cannot open the ledger {shown}: {e}")))?;
-                (Db::Sqlite(pool), shown)
+                (Db::Sqlite(pool), shown, String::new())
             }
             Location::Postgres(url) => {
-                let shown = redact(&url);
+                let shown = redact_url(&url);
                 let pool = runtime
                     .block_on(
                         PgPoolOptions::new()
@@ -376,13 +367,18 @@ impl Ledger {
                     .map_err(|e| {
                         Error::runtime(format!(
                             "cannot connect to the ledger {shown}: {}",
-                            redact(&e.to_string())
+                            scrub_password(&e.to_string(), &url)
                         ))
                     })?;
-                (Db::Postgres(pool), shown)
+                (Db::Postgres(pool), shown, url)
             }
         };
-        let ledger = Ledger { runtime, db, shown };
+        let ledger = Ledger {
+            runtime,
+            db,
+            shown,
+            url,
+        };
         ledger.migrate()?;
         Ok(Some(ledger))
     }
@@ -396,7 +392,7 @@ impl Ledger {
         Error::runtime(format!(
             "ledger {}: {what}: {}",
             self.shown,
-            redact(&e.to_string())
+            scrub_password(&e.to_string(), &self.url)
         ))
     }
 
@@ -872,17 +868,5 @@ mod tests {
         let open_future = row("2026-02-11", None);
         assert!(!open_future.is_overdue(today));
         assert_eq!(open_future.deadline(today), "1 day left");
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://dsar:s3cret@db.example:5432/ledger"),
-            "postgres://dsar:***@db.example:5432/ledger"
-        );
-        assert_eq!(
-            redact("/var/lib/dsar/ledger.sqlite"),
-            "/var/lib/dsar/ledger.sqlite"
-        );
     }
 }

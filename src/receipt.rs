@@ -87,11 +87,6 @@ impl Receipt {
         }
         r
     }
-
-    /// The link, if the archive was uploaded.
-    pub fn link(&self) -> Option<&Link> {
-        self.destination.link.as_ref()
-    }
 }
 
 /// A source as the notice shows it: category and count only.

@@ -58,11 +58,6 @@ impl Matcher {
         &self.fields
     }
 
-    /// The normaliser.
-    pub fn normalizer(&self) -> &Normalizer {
-        &self.normalizer
-    }
-
     /// True when any match field of the record equals an identifier in `ids`.
     pub fn matches(&self, record: &Record, ids: &IdentifierSet) -> bool {
         self.fields.iter().any(|(kind, name)| {

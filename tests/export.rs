@@ -705,6 +705,29 @@ provides = {{ ip = "ip", cookie_id = "cookie_id" }}
         err.contains("source 'logins'") && err.contains("max_identifiers"),
         "{err}"
     );
+
+    // --allow-partial skips failing sources, never the graph's own bound.
+    let (_, recipient) = age_identity();
+    let out = tmp.path().join("out");
+    let err = fails_with(
+        dsar()
+            .arg("--config")
+            .arg(&config)
+            .arg("export")
+            .args([
+                "--subject",
+                "email=priya.sharma@example.com",
+                "--allow-partial",
+                "-r",
+                &recipient,
+                "--out",
+            ])
+            .arg(&out),
+        1,
+    );
+    assert!(err.contains("max_identifiers"), "{err}");
+    let left = fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "nothing left in --out");
 }
 
 #[test]

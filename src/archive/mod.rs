@@ -34,11 +34,6 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
-    /// Bytes written so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
     /// Returns the inner writer, the hex SHA-256 and the byte count.
     pub fn finish(self) -> (W, String, u64) {
         (self.inner, hex::encode(self.hasher.finalize()), self.bytes)
@@ -203,11 +198,6 @@ impl<W: Write> BagWriter<W> {
                 consumed.and(produced)
             })
         })
-    }
-
-    /// Files written under `data/` so far.
-    pub fn payload(&self) -> &[FileEntry] {
-        &self.payload
     }
 
     fn write_entry(

@@ -49,14 +49,19 @@ impl Destination for LocalDestination {
 pub fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
     let suffix: u64 = rand::random();
     let temp = dir.join(format!(".{name}.{suffix:016x}.partial"));
+    let file = create_private(&temp).map_err(|e| Error::io("cannot create", &temp, e))?;
+    Ok((temp, file))
+}
+
+/// Creates a new file readable by its owner only (mode 0600); fails if it exists, so nothing
+/// is ever overwritten or followed through a planted link. Every file dsar writes that may
+/// hold a secret or personal data — keys, archives, extracted records — is made this way.
+pub fn create_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(&temp)
-        .map_err(|e| Error::io("cannot create", &temp, e))?;
-    Ok((temp, file))
+    options.open(path)
 }
 
 /// Writes `bytes` to `dir/name` atomically (temporary file, fsync, rename).

@@ -932,14 +932,7 @@ fn create_private_file(base: &Path, rel: &str) -> io::Result<fs::File> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(&path)
+    crate::destination::local::create_private(&path)
 }
 
 #[cfg(test)]

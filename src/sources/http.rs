@@ -70,7 +70,7 @@ impl HttpSource {
                 return Err(Error::Config(format!(
                     "source '{}': url '{}' is not an http:// or https:// URL",
                     cfg.name,
-                    super::sql::redact_url(&template)
+                    crate::error::redact_url(&template)
                 )))
             }
         }
@@ -114,7 +114,7 @@ impl HttpSource {
 
     /// The template as shown in messages (no password, no query string).
     fn shown(&self) -> String {
-        super::sql::redact_url(&self.template)
+        crate::error::redact_url(&self.template)
     }
 
     fn err(&self, message: impl std::fmt::Display) -> Error {

@@ -35,7 +35,7 @@ use sqlx::{Column as _, ConnectOptions, Executor, Row, Statement, TypeInfo, Valu
 
 use super::{shown, BuildContext, Found, Query, Source};
 use crate::config::{SourceConfig, SourceType};
-use crate::error::{Error, Result};
+use crate::error::{redact_url, scrub_password, Error, Result};
 use crate::records::Record;
 use crate::subject::Kind;
 
@@ -280,12 +280,9 @@ impl SqlSource {
         }
         let timeout = self.cfg.timeout();
         let target = self.target();
-        let secret = url_password(self.cfg.url.as_deref().unwrap_or_default());
+        let url = self.cfg.url.as_deref().unwrap_or_default();
         let fail = |e: String| {
-            let e = match &secret {
-                Some(p) if !p.is_empty() => e.replace(p.as_str(), "***"),
-                _ => e,
-            };
+            let e = scrub_password(&e, url);
             Error::source(
                 &self.cfg.name,
                 format!("cannot connect to {target}: {e}; check the URL, that the server runs and accepts connections, and the credentials"),
@@ -1229,42 +1226,6 @@ pub fn named_parameters(query: &str) -> Vec<String> {
     out
 }
 
-/// A database URL for messages: the password (and any query string) replaced.
-pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, _)) => (b, "?…"),
-        None => (url, ""),
-    };
-    let Some((scheme, rest)) = base.split_once("://") else {
-        return format!("{base}{query}");
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_string(),
-    };
-    format!("{scheme}://{authority}{path}{query}")
-}
-
-/// The password in a URL, to scrub it from driver messages.
-fn url_password(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let userinfo = authority.rsplit_once('@')?.0;
-    let pw = userinfo.split_once(':')?.1;
-    Some(
-        percent_encoding::percent_decode_str(pw)
-            .decode_utf8_lossy()
-            .to_string(),
-    )
-}
-
 /// A driver message with every bound value removed (a database may echo a value it could
 /// not convert, and values are identifiers).
 fn scrub(e: &dyn std::fmt::Display, values: &[(usize, String)]) -> String {
@@ -1678,22 +1639,6 @@ mod tests {
                 _ => None,
             })
             .collect()
-    }
-
-    #[test]
-    fn urls_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://app:s3cr%40t@db.internal:5432/shop?sslmode=require"),
-            "postgres://app:***@db.internal:5432/shop?…"
-        );
-        assert_eq!(
-            redact_url("mysql://root@127.0.0.1/test"),
-            "mysql://root@127.0.0.1/test"
-        );
-        assert_eq!(
-            url_password("postgres://a:s3cr%40t@h/db").as_deref(),
-            Some("s3cr@t")
-        );
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl TabularSource {
                 break;
             }
             number += 1;
-            let text = trim_ascii(&line);
+            let text = line.trim_ascii();
             if text.is_empty() {
                 continue;
             }
@@ -514,10 +514,6 @@ fn json_kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-fn trim_ascii(b: &[u8]) -> &[u8] {
-    b.trim_ascii()
 }
 
 #[cfg(test)]
