@@ -426,51 +426,29 @@ fn tampering_and_wrong_keys_are_detected_with_exit_code_3() {
 
 #[test]
 fn config_errors_exit_2_and_name_file_line_and_key() {
-    let err = fails_with(
-        dsar()
-            .arg("--config")
-            .arg(fixture("bad/unknown-key.toml"))
-            .arg("plan")
-            .args(["--subject", "email=a@b.c"]),
-        2,
-    );
-    assert!(err.contains("unknown-key.toml:34"), "{err}");
-    assert!(err.contains("catgory"), "{err}");
-
-    let err = fails_with(
-        dsar()
-            .arg("--config")
-            .arg(fixture("bad/unset-var.toml"))
-            .env_remove("DSAR_TEST_UNSET_VAR")
-            .arg("plan")
-            .args(["--subject", "email=a@b.c"]),
-        2,
-    );
-    assert!(err.contains("DSAR_TEST_UNSET_VAR"), "{err}");
-    assert!(err.contains("sources[1]"), "{err}");
-
-    let err = fails_with(
-        dsar()
-            .arg("--config")
-            .arg(fixture("bad/bad-ttl.toml"))
-            .arg("plan")
-            .args(["--subject", "email=a@b.c"]),
-        2,
-    );
-    assert!(
-        err.contains("destination.link_ttl") && err.contains("7 days"),
-        "{err}"
-    );
-
-    let err = fails_with(
-        dsar()
-            .arg("--config")
-            .arg(fixture("bad/nope.toml"))
-            .arg("plan")
-            .args(["--subject", "email=a@b.c"]),
-        2,
-    );
-    assert!(err.contains("nope.toml"), "{err}");
+    // Each bad config, and what its error must name.
+    for (config, needles) in [
+        ("unknown-key.toml", &["unknown-key.toml:34", "catgory"][..]),
+        ("unset-var.toml", &["DSAR_TEST_UNSET_VAR", "sources[1]"][..]),
+        ("bad-ttl.toml", &["destination.link_ttl", "7 days"][..]),
+        ("nope.toml", &["nope.toml"][..]),
+    ] {
+        let err = fails_with(
+            dsar()
+                .arg("--config")
+                .arg(fixture(&format!("bad/{config}")))
+                .env_remove("DSAR_TEST_UNSET_VAR")
+                .arg("plan")
+                .args(["--subject", "email=a@b.c"]),
+            2,
+        );
+        for needle in needles {
+            assert!(
+                err.contains(needle),
+                "{config}: expected '{needle}' in: {err}"
+            );
+        }
+    }
 }
 
 #[test]
